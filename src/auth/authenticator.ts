@@ -184,10 +184,7 @@ export class Authenticator {
     }
     if (headers.length === 1) return this.fromBearer(String(headers[0]), address);
     if (peer) return this.fromCertificate(peer, address);
-    throw unauthenticated(
-      "CREDENTIALS_MISSING",
-      "this call needs credentials: send the metadata 'authorization: Bearer <token>' (an access token from CreateAccessToken, or the first admin token in the data directory's admin-token file), or a client certificate bound to an access token (mTLS)",
-    );
+    throw credentialsMissing();
   }
 
   private async fromBearer(
@@ -382,4 +379,16 @@ function credentialKeyOf(metadata: Metadata, peer: PeerIdentity | undefined): st
     return `s:${hashTokenSecret(secret).toString("hex")}`;
   }
   return `c:${peer?.fingerprintSha256 ?? ""}`;
+}
+
+/**
+ * A call that presents no credential: no `authorization` metadata, no verified client
+ * certificate. Also answered by the gRPC port when the call's headers arrive, before its
+ * request message (server/open-calls.ts).
+ */
+export function credentialsMissing(): CertmintError {
+  return unauthenticated(
+    "CREDENTIALS_MISSING",
+    "this call needs credentials: send the metadata 'authorization: Bearer <token>' (an access token from CreateAccessToken, or the first admin token in the data directory's admin-token file), or a client certificate bound to an access token (mTLS)",
+  );
 }

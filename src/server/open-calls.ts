@@ -19,10 +19,12 @@
  * server does not start (test/server/open-calls.test.ts).
  */
 import type { ServerHttp2Stream } from "node:http2";
+import type { TLSSocket } from "node:tls";
 import { type Server, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { toServiceError } from "../api/errors";
 import { peerAddressKey } from "../auth/address-keys";
+import { credentialsMissing } from "../auth/authenticator";
 import { CertmintError } from "../errors";
 import { peerOf } from "./connections-per-address";
 import {
@@ -58,6 +60,32 @@ export function openCallsRefusal(perAddress: boolean, limit: number): StatusLike
   return { code: e.code ?? status.RESOURCE_EXHAUSTED, details: e.details, metadata: e.metadata };
 }
 
+/**
+ * The calls without a credential one client address may hold open (see limitOpenCalls): a
+ * client that sends one gets its refusal as soon as its message arrives, so a few in flight
+ * per address are all a mistaken client ever holds.
+ */
+export const CREDENTIAL_LESS_CALLS_PER_ADDRESS = 16;
+
+function missingCredential(): StatusLike {
+  const e = toServiceError(credentialsMissing());
+  return { code: e.code ?? status.UNAUTHENTICATED, details: e.details, metadata: e.metadata };
+}
+
+/** Whether `path` is a method the server serves (grpc-js's handlers; private, as above). */
+function served(server: Server, path: string): boolean {
+  const handlers = (server as unknown as { handlers?: Map<string, unknown> }).handlers;
+  return handlers instanceof Map ? handlers.has(path) : true;
+}
+
+/**
+ * Whether the call's connection presented a client certificate the TLS handshake verified
+ * (what grpc-js hands authentication as the peer certificate: socket.authorized).
+ */
+function verifiedClientCertificate(stream: ServerHttp2Stream): boolean {
+  return (stream.session?.socket as TLSSocket | undefined)?.authorized === true;
+}
+
 /** Open calls now, for the metrics and the tests. */
 export interface OpenCalls {
   readonly open: () => number;
@@ -87,6 +115,7 @@ export function limitOpenCalls(
   }
   const perAddress = openCallsPerAddress(maxOpenCalls);
   const byAddress = new Map<string, number>();
+  const withoutCredential = new Map<string, number>();
   let open = 0;
   let warnedAt = Number.NEGATIVE_INFINITY;
   // An instance property, read by grpc-js's _setupHandlers when a port is bound (bindAsync).
@@ -103,6 +132,25 @@ export function limitOpenCalls(
       }
     }
     const key = peerAddressKey(peer);
+    // A call that needs a credential and presents none (no `authorization`, no verified client
+    // certificate) will be refused CREDENTIALS_MISSING once its message arrives; an address
+    // holds at most CREDENTIAL_LESS_CALLS_PER_ADDRESS of them open, and its next is refused so
+    // as its headers arrive. Until stop 59 of 2026-12-07 such calls that never completed their
+    // message, with 60 KB of metadata each, filled every address's share of open calls from
+    // four addresses (1 GB of RSS; every other caller refused OPEN_CALLS_EXHAUSTED: an outside
+    // probe). Methods certmint does not serve are left to grpc-js (UNIMPLEMENTED).
+    const credentialLess =
+      typeof path === "string" &&
+      !isCredentialFree(path) &&
+      headers.authorization === undefined &&
+      served(this, path) &&
+      !verifiedClientCertificate(stream);
+    const heldWithout = credentialLess ? (withoutCredential.get(key) ?? 0) : 0;
+    if (credentialLess && heldWithout >= CREDENTIAL_LESS_CALLS_PER_ADDRESS) {
+      stream.once("error", () => {});
+      respond.call(this, missingCredential(), stream, null);
+      return;
+    }
     const held = byAddress.get(key) ?? 0;
     if (held >= perAddress || open >= maxOpenCalls) {
       const ofAddress = held >= perAddress;
@@ -129,11 +177,17 @@ export function limitOpenCalls(
     }
     open++;
     byAddress.set(key, held + 1);
+    if (credentialLess) withoutCredential.set(key, heldWithout + 1);
     stream.once("close", () => {
       open--;
       const left = (byAddress.get(key) ?? 1) - 1;
       if (left > 0) byAddress.set(key, left);
       else byAddress.delete(key);
+      if (credentialLess) {
+        const leftWithout = (withoutCredential.get(key) ?? 1) - 1;
+        if (leftWithout > 0) withoutCredential.set(key, leftWithout);
+        else withoutCredential.delete(key);
+      }
     });
     handle.call(this, extra, stream, headers);
   };

@@ -33,12 +33,17 @@ export const grpcFrame = (body: Buffer = Buffer.alloc(0)): Buffer => {
 };
 
 /** A call of `path` whose request never comes: the server holds it open. */
-export function heldCall(s: ClientHttp2Session, path: string): ClientHttp2Stream {
+export function heldCall(
+  s: ClientHttp2Session,
+  path: string,
+  headers: Record<string, string> = {},
+): ClientHttp2Stream {
   const stream = s.request({
     ":method": "POST",
     ":path": path,
     "content-type": "application/grpc",
     te: "trailers",
+    ...headers,
   });
   stream.on("error", () => undefined);
   return stream;
@@ -49,6 +54,7 @@ export function rawCall(
   s: ClientHttp2Session,
   path: string,
   requests: Buffer[] = [Buffer.alloc(0)],
+  headers: Record<string, string> = {},
 ): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
     const req = s.request({
@@ -56,6 +62,7 @@ export function rawCall(
       ":path": path,
       "content-type": "application/grpc",
       te: "trailers",
+      ...headers,
     });
     let head: Record<string, unknown> = {};
     req.on("response", (h2) => {
