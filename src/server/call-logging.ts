@@ -3,6 +3,7 @@ import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from
 import type { Logger } from "pino";
 import { type PeerIdentity, peerIdentity } from "../auth/peer-identity";
 import { type IssuedNote, issuedFields, monotonicDeadline } from "../issuance/call";
+import { clientCodeOf } from "./transport-statuses";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -153,7 +154,10 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         next(metadata);
       },
       sendStatus: (st, next) => {
-        if (!logged) log(st.code ?? status.OK);
+        // The code the client is told (transport-statuses.ts remaps some of grpc-js's below
+        // the interceptors): until stop 59 of 2026-12-07 a call whose request message was cut
+        // short was logged UNIMPLEMENTED, answered INVALID_ARGUMENT (an outside probe).
+        if (!logged) log(clientCodeOf(st, method.path));
         // An error without a response is sent trailers-only: carry the request id there too.
         const metadata = st.metadata ?? new Metadata();
         if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);

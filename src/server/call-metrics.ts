@@ -1,5 +1,6 @@
 import { ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { CertmintMetrics } from "./metrics";
+import { clientCodeOf } from "./transport-statuses";
 
 /**
  * Counts every gRPC call and its latency by method and status code. grpc-js runs server
@@ -11,7 +12,8 @@ export function callMetricsInterceptor(metrics: CertmintMetrics): ServerIntercep
     const started = process.hrtime.bigint();
     return new ServerInterceptingCall(call, {
       sendStatus: (st, next) => {
-        const code = st.code ?? status.OK;
+        // As the client is told (transport-statuses.ts), as the call log says it.
+        const code = clientCodeOf(st, method.path);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.callEnded(method.path, status[code] ?? String(code), seconds);
         next(st);

@@ -168,6 +168,7 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
   http2Server.on("session", keepAlive(limits));
   http2Server.on("session", limitResets(logger));
   http2Server.on("session", limitIdlePings(logger));
+  http2Server.on("session", firstCallDue(limits.handshakeTimeoutMs));
   http2Server.on("session", (session: Http2Session) => {
     const key = session.socket ? peerKey(session.socket) : undefined;
     if (key === undefined) return;
@@ -178,6 +179,41 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
       pending.delete(key);
     });
   });
+}
+
+/**
+ * A connection that has made no call `dueMs` (CERTMINT_HANDSHAKE_TIMEOUT_MS, 10 s) after its
+ * HTTP/2 settings arrived is told to go (GOAWAY, then closed; destroyed a second later if it
+ * does not read). gRPC clients open a connection to make a call; one that makes none holds a
+ * place under CERTMINT_MAX_CONNECTIONS_PER_ADDRESS and CERTMINT_MAX_CONNECTIONS for nothing.
+ * Until stop 59 of 2026-12-07 it held it for the idle timeout (300 s): four addresses sending
+ * the connection preface and nothing else kept every other client out, health checks too (an
+ * outside probe, 260 connections each). A client that connects early (a channel told to
+ * connect) reconnects when it has a call to make.
+ */
+function firstCallDue(dueMs: number): (session: Http2Session) => void {
+  return (session) => {
+    let timer: NodeJS.Timeout | undefined;
+    let called = false;
+    const clear = () => {
+      called = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    };
+    session.once("remoteSettings", () => {
+      if (called) return;
+      timer = setTimeout(() => {
+        if (session.destroyed || session.closed) return;
+        session.close();
+        setTimeout(() => {
+          if (!session.destroyed) session.destroy();
+        }, 1_000).unref();
+      }, dueMs);
+      timer.unref();
+    });
+    session.once("stream", clear);
+    session.once("close", clear);
+  };
 }
 
 /**

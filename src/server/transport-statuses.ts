@@ -133,6 +133,19 @@ export function clientStatusFor(
   return undefined;
 }
 
+/** The code the client is told for a status an interceptor sees (clientStatusFor). */
+export function clientCodeOf(
+  s: { code?: number; details?: string; metadata?: Metadata | null },
+  path: string | undefined,
+): status {
+  const code = s.code ?? status.OK;
+  if (code === status.OK) return code;
+  return (
+    clientStatusFor({ code, details: s.details ?? "", metadata: s.metadata ?? null }, path)?.code ??
+    code
+  );
+}
+
 interface GrpcServerCall {
   handler?: { path?: string };
   sendStatus(s: StatusObject): void;

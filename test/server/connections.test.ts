@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { TempDir } from "../support/openssl";
 import { OWN_CONNECTION } from "../support/own-connection";
+import { rawCall } from "../support/raw-grpc";
 import {
   HealthClientWithOptions,
   healthCheckWith,
@@ -148,6 +149,9 @@ describe("timeouts: handshake 500 ms, idle 1.5 s, maximum age 3 s, keepalive 1 s
     const session = h2connect(`http://${h.address}`);
     session.on("error", () => undefined);
     try {
+      // A call first: a connection that makes none is sent away after the handshake timeout
+      // (connection-limits.ts firstCallDue, since stop 59), before any ping.
+      expect((await rawCall(session, "/grpc.health.v1.Health/Check")).status).toBe(0);
       await within(
         "a keepalive PING from the server",
         new Promise<void>((resolve) => session.once("ping", () => resolve())),

@@ -13,6 +13,7 @@ import type {
   AuditRepository,
   Certificate,
   RequestRepository,
+  StoredError,
   StoreWith,
 } from "../repositories";
 import { requireCallerInForce } from "./caller";
@@ -363,6 +364,25 @@ function revokingLine(
  * approval re-checks the requester under its lock after this commits and refuses it, leaving it
  * waiting as before (test/access-tokens/revoke-rejects-waiting.test.ts).
  */
+async function rejectWaitingRequests(
+  tx: {
+    requests: Pick<RequestRepository, "rejectWaitingOf">;
+    audit: Pick<AuditRepository, "insert">;
+  },
+  call: Call,
+  slug: string,
+  tokenId: string,
+  now: Date,
+): Promise<void> {
+  await rejectAudited(
+    tx,
+    call,
+    now,
+    `rejected with its requester: access token "${slug}" was revoked`,
+    (error) => tx.requests.rejectWaitingOf(tokenId, error, now),
+  );
+}
+
 /** rejectWaitingRequests for the requests that rest on a cut line besides their requester. */
 async function rejectWaitingOfLine(
   tx: {
@@ -374,35 +394,24 @@ async function rejectWaitingOfLine(
   lineIds: readonly string[],
   now: Date,
 ): Promise<void> {
-  const error = storedErrorOf(
-    failedPrecondition(
-      "REQUEST_REJECTED",
-      `rejected with the line of access token "${slug}" (revoke_created_tokens), which the request rests on`,
-    ),
+  await rejectAudited(
+    tx,
+    call,
+    now,
+    `rejected with the line of access token "${slug}" (revoke_created_tokens), which the request rests on`,
+    (error) => tx.requests.rejectWaitingVouchedBy(lineIds, error, now),
   );
-  const rejected = await tx.requests.rejectWaitingVouchedBy(lineIds, error, now);
-  for (const id of rejected) {
-    await tx.audit.insert(changeRecord(call, { type: "certificate_request", id }, now));
-  }
 }
 
-async function rejectWaitingRequests(
-  tx: {
-    requests: Pick<RequestRepository, "rejectWaitingOf">;
-    audit: Pick<AuditRepository, "insert">;
-  },
+/** Rejects (`reject`, FAILED_PRECONDITION REQUEST_REJECTED `message`), each audited under `call`. */
+async function rejectAudited(
+  tx: { audit: Pick<AuditRepository, "insert"> },
   call: Call,
-  slug: string,
-  tokenId: string,
   now: Date,
+  message: string,
+  reject: (error: StoredError) => Promise<string[]>,
 ): Promise<void> {
-  const error = storedErrorOf(
-    failedPrecondition(
-      "REQUEST_REJECTED",
-      `rejected with its requester: access token "${slug}" was revoked`,
-    ),
-  );
-  const rejected = await tx.requests.rejectWaitingOf(tokenId, error, now);
+  const rejected = await reject(storedErrorOf(failedPrecondition("REQUEST_REJECTED", message)));
   for (const id of rejected) {
     await tx.audit.insert(changeRecord(call, { type: "certificate_request", id }, now));
   }

@@ -281,14 +281,7 @@ export interface IssuanceRepository {
     audit: AuditRecord,
     cap: number | undefined,
     requester?: { callerInForce?: string; accountInForce?: string },
-  ): Promise<
-    | boolean
-    | { waiting: number }
-    | { renewalWaiting: string }
-    | "profile-gone"
-    | "caller-revoked"
-    | "line-cut"
-  >;
+  ): Promise<WaitingRecorded>;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a
@@ -325,3 +318,12 @@ export interface IssuanceRepository {
    */
   readonly heldRowCounts?: { readonly used: number; readonly changed: number };
 }
+
+/** What recordWaitingRequest did (see there). */
+export type WaitingRecorded =
+  | boolean
+  | { waiting: number }
+  | { renewalWaiting: string }
+  | "profile-gone"
+  | "caller-revoked"
+  | "line-cut";

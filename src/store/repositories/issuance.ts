@@ -23,6 +23,7 @@ import type {
   RowKey,
   RowTag,
   SignedIssuance,
+  WaitingRecorded,
 } from "../../issuance/repositories";
 import type { SubjectName } from "../../model/pki";
 import { TableColumns } from "../columns";
@@ -162,14 +163,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     audit: AuditRecord,
     cap: number | undefined,
     requester: { callerInForce?: string; accountInForce?: string } = {},
-  ): Promise<
-    | boolean
-    | { waiting: number }
-    | { renewalWaiting: string }
-    | "profile-gone"
-    | "caller-revoked"
-    | "line-cut"
-  > {
+  ): Promise<WaitingRecorded> {
     const count =
       cap === undefined ? undefined : this.sql.countWaitingForApproval(request.caller, cap);
     const insert = this.sql.recordRequest(request, audit);
