@@ -236,7 +236,13 @@ export async function startCertmint(
     logger,
     config.credentialFreeCallsPerAddressPerSecond,
   );
-  const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger, credentialFree);
+  // Tokens that authenticated here (the Authenticator, once the database is open): calls with
+  // any other token may hold only a part of the open calls (open-calls.ts).
+  const bearers: { knows?: (authorization: string) => boolean } = {};
+  const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger, {
+    credentialFree,
+    knowsBearer: (authorization) => bearers.knows?.(authorization) === true,
+  });
   refuseOtherContentTypes(server); // gRPC-Web and the like: HTTP 415 (content-types.ts).
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
   const unknownAnswered = answerUnknownMethods(server, (path, peer) => {
@@ -472,6 +478,7 @@ export async function startCertmint(
         : new FailureLimiter(failures.perSecond, failures.burst),
       new CaDirectory(deps.store.cas, transport, undefined, deps.store.certificates),
     );
+    bearers.knows = (authorization) => authenticator.knowsBearer(authorization);
     const credentialChanges = new CredentialChanges(
       opened.orm,
       config.databaseUrl,

@@ -55,9 +55,10 @@ export class Authenticator {
    * address over it, so anyone sharing a tenant's address (a NAT, an egress proxy), with no
    * credential at all, could lock that tenant out by sending made-up tokens: its credential
    * stayed usable only while cached, 5 s (an outside probe). Only a success adds a key, so a
-   * guesser cannot use this set.
+   * guesser cannot use this set. The value is the token's id: a revocation through this
+   * process drops its keys (forget).
    */
-  private readonly known = new TtlCache<true>(KNOWN_CREDENTIAL_MS, CACHE_ENTRIES);
+  private readonly known = new TtlCache<string>(KNOWN_CREDENTIAL_MS, CACHE_ENTRIES);
   /** A client certificate's notAfter (ms since the epoch), by SHA-256 fingerprint; NaN if unreadable. */
   private readonly notAfters = new TtlCache<number>(3_600_000, CACHE_ENTRIES);
   /**
@@ -154,7 +155,20 @@ export class Authenticator {
   forget(tokenId: string): void {
     this.generation += 1;
     this.credentials.deleteWhere((credential) => credential.id === tokenId);
+    this.known.deleteWhere((id) => id === tokenId);
     this.streams.tokenRevoked(tokenId);
+  }
+
+  /**
+   * Whether an `authorization` header carries a token that authenticated here within
+   * KNOWN_CREDENTIAL_MS: the gRPC port lets calls with any other token use only a part of its
+   * open calls, from their headers until their message is read (server/open-calls.ts). Cheap:
+   * a pattern test and one SHA-256, no database.
+   */
+  knowsBearer(header: string): boolean {
+    const secret = /^Bearer +(\S+)\s*$/i.exec(header)?.[1];
+    if (secret === undefined || !TOKEN_PATTERN.test(secret)) return false;
+    return this.known.get(`s:${hashTokenSecret(secret).toString("hex")}`) !== undefined;
   }
 
   /**
@@ -276,7 +290,7 @@ export class Authenticator {
       const credential = await load();
       if (generation === this.generation) this.credentials.set(key, credential);
       if (!credential.revokedAt && credential.expiresAt.getTime() > this.now().getTime()) {
-        this.known.set(key, true);
+        this.known.set(key, credential.id);
       }
       return credential;
     } catch (err) {

@@ -45,17 +45,27 @@ type StreamHandler = (
 ) => void;
 type RespondWithError = (err: StatusLike, stream: ServerHttp2Stream, info: null) => void;
 
-/** The answer to a call past a limit: `whose` holds `limit` calls. */
-export function openCallsRefusal(perAddress: boolean, limit: number): StatusLike {
+/**
+ * The answer to a call past a limit of `limit` calls, the address's share or the server's;
+ * `unverified`: the limit of calls with tokens not yet verified (UNVERIFIED_SHARE).
+ */
+export function openCallsRefusal(
+  perAddress: boolean,
+  limit: number,
+  unverified = false,
+): StatusLike {
+  const message = unverified
+    ? perAddress
+      ? `this client address has ${limit} calls open with access tokens the server has not yet verified (its share of open calls for them); send each call's request message, end calls it no longer needs, or retry shortly`
+      : `the server has ${limit} calls open with access tokens it has not yet verified (their share of CERTMINT_MAX_OPEN_CALLS); retry shortly`
+    : perAddress
+      ? `this client address has ${limit} calls open on the server, its share (a quarter of CERTMINT_MAX_OPEN_CALLS); end or cancel calls it no longer needs, or retry shortly`
+      : `the server has ${limit} calls open, its limit (CERTMINT_MAX_OPEN_CALLS); retry shortly`;
   const e = toServiceError(
-    new CertmintError(
-      "resource_exhausted",
-      "OPEN_CALLS_EXHAUSTED",
-      perAddress
-        ? `this client address has ${limit} calls open on the server, its share (a quarter of CERTMINT_MAX_OPEN_CALLS); end or cancel calls it no longer needs, or retry shortly`
-        : `the server has ${limit} calls open, its limit (CERTMINT_MAX_OPEN_CALLS); retry shortly`,
-      { retryAfterSeconds: 1, metadata: { limit_calls: String(limit) } },
-    ),
+    new CertmintError("resource_exhausted", "OPEN_CALLS_EXHAUSTED", message, {
+      retryAfterSeconds: 1,
+      metadata: { limit_calls: String(limit) },
+    }),
   );
   return { code: e.code ?? status.RESOURCE_EXHAUSTED, details: e.details, metadata: e.metadata };
 }
@@ -86,6 +96,25 @@ function verifiedClientCertificate(stream: ServerHttp2Stream): boolean {
   return (stream.session?.socket as TLSSocket | undefined)?.authorized === true;
 }
 
+/**
+ * The calls with a bearer token this process has not seen authenticate (Authenticator
+ * knowsBearer: made-up, mistyped, or new since it started) may hold at most this part of the
+ * open calls, in all and per client address; the rest stays for tokens that authenticated here
+ * and for verified client certificates. Such a call's token is checked only once its message
+ * arrives, and until stop 60 of 2026-12-08 calls with a made-up token that never sent their
+ * message could hold every open call, as credential-less ones could before stop 59 (an outside
+ * probe). A half: a new client's first burst has plenty (1,250 calls per address by default).
+ */
+export const UNVERIFIED_SHARE = 0.5;
+
+/** What tells calls apart before their message (see limitOpenCalls). */
+export interface CallCredentials {
+  /** The rate of calls that need no credential (credential-free-calls.ts). */
+  credentialFree?: CredentialFreeCalls;
+  /** Whether an `authorization` header's token authenticated here (Authenticator knowsBearer). */
+  knowsBearer?: (authorization: string) => boolean;
+}
+
 /** Open calls now, for the metrics and the tests. */
 export interface OpenCalls {
   readonly open: () => number;
@@ -100,7 +129,7 @@ export function limitOpenCalls(
   server: Server,
   maxOpenCalls: number,
   logger: Logger,
-  credentialFree?: CredentialFreeCalls,
+  { credentialFree, knowsBearer }: CallCredentials = {},
 ): OpenCalls {
   const target = server as unknown as {
     _streamHandler?: StreamHandler;
@@ -116,6 +145,10 @@ export function limitOpenCalls(
   const perAddress = openCallsPerAddress(maxOpenCalls);
   const byAddress = new Map<string, number>();
   const withoutCredential = new Map<string, number>();
+  const unverifiedPerAddress = Math.max(1, Math.floor(perAddress * UNVERIFIED_SHARE));
+  const maxUnverified = Math.max(1, Math.floor(maxOpenCalls * UNVERIFIED_SHARE));
+  const unverifiedByAddress = new Map<string, number>();
+  let unverifiedOpen = 0;
   let open = 0;
   let warnedAt = Number.NEGATIVE_INFINITY;
   // An instance property, read by grpc-js's _setupHandlers when a port is bound (bindAsync).
@@ -151,6 +184,23 @@ export function limitOpenCalls(
       respond.call(this, missingCredential(), stream, null);
       return;
     }
+    // A bearer token this process has not seen authenticate: its calls share UNVERIFIED_SHARE.
+    const authorization = headers.authorization;
+    const unverified =
+      knowsBearer !== undefined &&
+      typeof path === "string" &&
+      !isCredentialFree(path) &&
+      authorization !== undefined &&
+      !knowsBearer(String(authorization)) &&
+      !verifiedClientCertificate(stream);
+    const heldUnverified = unverified ? (unverifiedByAddress.get(key) ?? 0) : 0;
+    if (unverified && (heldUnverified >= unverifiedPerAddress || unverifiedOpen >= maxUnverified)) {
+      const ofAddress = heldUnverified >= unverifiedPerAddress;
+      stream.once("error", () => {});
+      const limit = ofAddress ? unverifiedPerAddress : maxUnverified;
+      respond.call(this, openCallsRefusal(ofAddress, limit, true), stream, null);
+      return;
+    }
     const held = byAddress.get(key) ?? 0;
     if (held >= perAddress || open >= maxOpenCalls) {
       const ofAddress = held >= perAddress;
@@ -178,18 +228,27 @@ export function limitOpenCalls(
     open++;
     byAddress.set(key, held + 1);
     if (credentialLess) withoutCredential.set(key, heldWithout + 1);
+    if (unverified) {
+      unverifiedOpen++;
+      unverifiedByAddress.set(key, heldUnverified + 1);
+    }
     stream.once("close", () => {
       open--;
-      const left = (byAddress.get(key) ?? 1) - 1;
-      if (left > 0) byAddress.set(key, left);
-      else byAddress.delete(key);
-      if (credentialLess) {
-        const leftWithout = (withoutCredential.get(key) ?? 1) - 1;
-        if (leftWithout > 0) withoutCredential.set(key, leftWithout);
-        else withoutCredential.delete(key);
+      if (unverified) {
+        unverifiedOpen--;
+        decrement(unverifiedByAddress, key);
       }
+      decrement(byAddress, key);
+      if (credentialLess) decrement(withoutCredential, key);
     });
     handle.call(this, extra, stream, headers);
   };
   return { open: () => open };
+}
+
+/** One call fewer for `key`: the entry goes at zero, so the maps hold only addresses with calls. */
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }

@@ -2,8 +2,9 @@ import { type CertmintError, failedPrecondition, isCertmintError } from "../../e
 import { auditRecordOf } from "../audit/record";
 import type { Actor, Call } from "../call";
 import { issuedFields } from "../call";
+import { AUTO_RENEWAL_REQUEST_ID_PREFIX } from "../certificates/idempotency";
 import { storedErrorOf } from "../certificates/outcome";
-import { AUTO_RENEWAL_REQUEST_ID_PREFIX, renew } from "../certificates/renew";
+import { renew } from "../certificates/renew";
 import type { IssuanceDeps } from "../deps";
 import type { ClaimedCertificate } from "../repositories";
 import { type CallerStanding, standingOf } from "./standing";

@@ -1,4 +1,4 @@
-import { alreadyExists, CertmintError, quoted } from "../../errors";
+import { alreadyExists, CertmintError, invalidField, quoted } from "../../errors";
 import { digestHex } from "../../signer/digest";
 import { type Call, remainingMs } from "../call";
 import type { CertificateRequest, IssuanceRepository } from "../repositories";
@@ -13,6 +13,29 @@ export const REQUEST_ID_MAX_LENGTH = 128;
 export const IN_PROGRESS_WAIT_MS = 60_000;
 /** Time left to answer once the wait for the lock ends at the caller's deadline. */
 const ANSWER_MARGIN_MS = 250;
+
+/** The request_ids of server-driven renewals (auto-renewal/renewer.ts autoRenewalRequestId). */
+export const AUTO_RENEWAL_REQUEST_ID_PREFIX = "certmint-auto-renewal:";
+
+/** A request_id in the server-driven renewer's namespace. */
+export const isAutoRenewalRequestId = (requestId: string | undefined): boolean =>
+  requestId?.startsWith(AUTO_RENEWAL_REQUEST_ID_PREFIX) === true;
+
+/**
+ * A caller's request_id in the renewer's namespace that names no request it made before: the
+ * renewer's are the only new ones. A caller may replay one the renewer recorded in its name
+ * (README "Server-driven renewal"), never record one first: until stop 60 of 2026-12-08 an owner
+ * could plant `certmint-auto-renewal:<certificate>:<attempt>` ahead of the renewer, which then
+ * failed its renewal REQUEST_ID_REUSED (an outside probe, F3).
+ */
+export function reservedRequestId(requestId: string): CertmintError {
+  return invalidField(
+    "REQUEST_ID_RESERVED",
+    `request_id ${quoted(requestId, 128)} starts with ${AUTO_RENEWAL_REQUEST_ID_PREFIX}, which is reserved for server-driven renewals: such a request_id only replays a renewal the server made; choose another request_id`,
+    "request_id",
+    `must not start with ${AUTO_RENEWAL_REQUEST_ID_PREFIX} unless it replays a server-driven renewal`,
+  );
+}
 
 /** SHA-256 of the canonical request, so a reused request_id with another request is refused. */
 export function requestFingerprint(parts: unknown): string {

@@ -9,7 +9,7 @@ import { checkPolicy } from "./check";
 import { authenticatesUntil, vouchedBy } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
-import { requestFingerprint } from "./idempotency";
+import { isAutoRenewalRequestId, requestFingerprint, reservedRequestId } from "./idempotency";
 import type { RequestIdentity } from "./intent";
 import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue, requestCsr } from "./plan";
@@ -42,7 +42,9 @@ export async function issue(
     input.source.kind === "CSR" && deps.csrs?.offThread
       ? requestCsr(deps.csrs, input.source.csrPem)
       : undefined;
-  return issueWith(deps, call, input, who, parsedCsr, true);
+  // A request_id in the renewer's namespace is only ever a replay (reservedRequestId): looked
+  // for before anything, never on held rows (which leave a replay to the store).
+  return issueWith(deps, call, input, who, parsedCsr, !isAutoRenewalRequestId(who.idempotencyKey));
 }
 
 async function issueWith(
@@ -74,6 +76,8 @@ async function issueWith(
     if (prior) return replay(deps, call, prior, who);
     throw profileReferenceMissing();
   }
+
+  if (isAutoRenewalRequestId(who.idempotencyKey)) throw reservedRequestId(who.idempotencyKey!);
 
   // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
   const plan = await planIssue(deps.store, call, input, rows, parsedCsr);

@@ -7,7 +7,7 @@ import type { Certificate } from "../repositories";
 import { authenticatesUntil, vouchedBy } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
-import { requestFingerprint } from "./idempotency";
+import { isAutoRenewalRequestId, requestFingerprint, reservedRequestId } from "./idempotency";
 import type { RequestIdentity } from "./intent";
 import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
 import { findPrior, replay } from "./replay";
@@ -59,6 +59,9 @@ export async function renew(
     const found = await findPrior(deps, who);
     if (found) return replay(deps, call, found, who);
   }
+  if (!input.automatic && isAutoRenewalRequestId(who.idempotencyKey)) {
+    throw reservedRequestId(who.idempotencyKey!);
+  }
 
   // 2. Plan.
   // A deleted profile leaves its certificates' profile_id as it was: the row is gone, not the
@@ -88,9 +91,6 @@ export async function renew(
   }
 }
 
-/** The request_ids of server-driven renewals (auto-renewal/renewer.ts autoRenewalRequestId). */
-export const AUTO_RENEWAL_REQUEST_ID_PREFIX = "certmint-auto-renewal:";
-
 function renewIdentity(
   input: RenewInput,
   old: Pick<Certificate, "id" | "authenticatesUntil" | "vouchedBy" | "owner">,
@@ -101,7 +101,7 @@ function renewIdentity(
   // the owner: its replay by the owner (README "Server-driven renewal") names the certificate
   // and the request_id, and is the same request whatever TTL it sends (until stop 51 of
   // 2026-12-07 it was REQUEST_ID_REUSED unless it sent that TTL: an outside probe, RENEWAL F5).
-  const automatic = input.idempotencyKey?.startsWith(AUTO_RENEWAL_REQUEST_ID_PREFIX) === true;
+  const automatic = isAutoRenewalRequestId(input.idempotencyKey);
   const fingerprint = requestFingerprint([
     "renew",
     oldId,

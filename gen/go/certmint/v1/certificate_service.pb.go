@@ -545,6 +545,9 @@ type IssueCertificateRequest struct {
 	// ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
 	// server or another replica) waits for it, up to the caller's deadline (60 seconds without
 	// one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+	// Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+	// only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+	// (REQUEST_ID_RESERVED).
 	// At most 128 characters.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the identity and key come from.
@@ -892,7 +895,9 @@ type RenewCertificateRequest struct {
 	// The certificate to renew, by id.
 	// At most 64 characters.
 	CertificateId string `protobuf:"bytes,1,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"`
-	// Idempotency key, as for IssueCertificate.
+	// Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+	// request_id of its server-driven renewal ("certmint-auto-renewal:<certificate id>:<attempt>")
+	// to get that renewal's answer again, its generated key included.
 	// At most 128 characters.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the new certificate's key comes from.

@@ -359,6 +359,9 @@ class IssueCertificateRequest(google.protobuf.message.Message):
     ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
     server or another replica) waits for it, up to the caller's deadline (60 seconds without
     one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+    Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+    only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+    (REQUEST_ID_RESERVED).
     At most 128 characters.
     """
     csr_pem: builtins.str
@@ -529,7 +532,9 @@ class RenewCertificateRequest(google.protobuf.message.Message):
     At most 64 characters.
     """
     request_id: builtins.str
-    """Idempotency key, as for IssueCertificate.
+    """Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+    request_id of its server-driven renewal ("certmint-auto-renewal:<certificate id>:<attempt>")
+    to get that renewal's answer again, its generated key included.
     At most 128 characters.
     """
     key_source: Global___RenewalKeySource.ValueType

@@ -153,6 +153,9 @@ private static final long serialVersionUID = 0L;
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+   * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+   * (REQUEST_ID_RESERVED).
    * At most 128 characters.
    * </pre>
    *
@@ -180,6 +183,9 @@ private static final long serialVersionUID = 0L;
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+   * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+   * (REQUEST_ID_RESERVED).
    * At most 128 characters.
    * </pre>
    *
@@ -1396,6 +1402,9 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+     * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+     * (REQUEST_ID_RESERVED).
      * At most 128 characters.
      * </pre>
      *
@@ -1422,6 +1431,9 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+     * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+     * (REQUEST_ID_RESERVED).
      * At most 128 characters.
      * </pre>
      *
@@ -1449,6 +1461,9 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+     * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+     * (REQUEST_ID_RESERVED).
      * At most 128 characters.
      * </pre>
      *
@@ -1472,6 +1487,9 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+     * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+     * (REQUEST_ID_RESERVED).
      * At most 128 characters.
      * </pre>
      *
@@ -1492,6 +1510,9 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+     * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+     * (REQUEST_ID_RESERVED).
      * At most 128 characters.
      * </pre>
      *

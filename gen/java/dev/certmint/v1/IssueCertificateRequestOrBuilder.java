@@ -37,6 +37,9 @@ public interface IssueCertificateRequestOrBuilder extends
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+   * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+   * (REQUEST_ID_RESERVED).
    * At most 128 characters.
    * </pre>
    *
@@ -52,6 +55,9 @@ public interface IssueCertificateRequestOrBuilder extends
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * Ids starting with "certmint-auto-renewal:" are the server-driven renewer's: a call with one
+   * only replays a renewal the server made, and is otherwise INVALID_ARGUMENT
+   * (REQUEST_ID_RESERVED).
    * At most 128 characters.
    * </pre>
    *

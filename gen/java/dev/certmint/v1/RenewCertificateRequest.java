@@ -106,7 +106,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object requestId_ = "";
   /**
    * <pre>
-   * Idempotency key, as for IssueCertificate.
+   * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+   * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+   * to get that renewal's answer again, its generated key included.
    * At most 128 characters.
    * </pre>
    *
@@ -128,7 +130,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Idempotency key, as for IssueCertificate.
+   * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+   * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+   * to get that renewal's answer again, its generated key included.
    * At most 128 characters.
    * </pre>
    *
@@ -884,7 +888,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object requestId_ = "";
     /**
      * <pre>
-     * Idempotency key, as for IssueCertificate.
+     * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+     * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+     * to get that renewal's answer again, its generated key included.
      * At most 128 characters.
      * </pre>
      *
@@ -905,7 +911,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key, as for IssueCertificate.
+     * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+     * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+     * to get that renewal's answer again, its generated key included.
      * At most 128 characters.
      * </pre>
      *
@@ -927,7 +935,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key, as for IssueCertificate.
+     * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+     * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+     * to get that renewal's answer again, its generated key included.
      * At most 128 characters.
      * </pre>
      *
@@ -945,7 +955,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key, as for IssueCertificate.
+     * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+     * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+     * to get that renewal's answer again, its generated key included.
      * At most 128 characters.
      * </pre>
      *
@@ -960,7 +972,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key, as for IssueCertificate.
+     * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+     * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+     * to get that renewal's answer again, its generated key included.
      * At most 128 characters.
      * </pre>
      *

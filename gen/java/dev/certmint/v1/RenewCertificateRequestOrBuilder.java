@@ -31,7 +31,9 @@ public interface RenewCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * Idempotency key, as for IssueCertificate.
+   * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+   * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+   * to get that renewal's answer again, its generated key included.
    * At most 128 characters.
    * </pre>
    *
@@ -41,7 +43,9 @@ public interface RenewCertificateRequestOrBuilder extends
   java.lang.String getRequestId();
   /**
    * <pre>
-   * Idempotency key, as for IssueCertificate.
+   * Idempotency key, as for IssueCertificate. The owner of a certificate may send the
+   * request_id of its server-driven renewal ("certmint-auto-renewal:&lt;certificate id&gt;:&lt;attempt&gt;")
+   * to get that renewal's answer again, its generated key included.
    * At most 128 characters.
    * </pre>
    *
