@@ -149,7 +149,14 @@ export function challengeTypesFor(identifier: AcmeIdentifier, wildcard: boolean)
   return ["http-01", "tls-alpn-01", "dns-01"];
 }
 
-/** Whether a CSR names exactly the order's identifiers (RFC 8555 7.4: finalize). */
+/**
+ * Whether a CSR names exactly the order's identifiers (RFC 8555 7.4: finalize). A DNS name "MUST
+ * appear either in the commonName portion of the requested subject name or in an
+ * extensionRequest attribute [RFC2985] requesting a subjectAltName extension, or both": the
+ * common name counts among the CSR's names (until stop 60 of 2026-12-08 a CSR naming its one
+ * identifier in the common name alone was badCSR, an outside probe; the policy's
+ * subject_names_in_sans COPY, the default, puts it in the certificate's SANs).
+ */
 export function sameIdentifiers(
   order: AcmeIdentifier[],
   csr: { sans: SubjectAltNames; commonName?: string },
@@ -162,16 +169,16 @@ export function sameIdentifiers(
   if (csr.sans.email.length > 0 || csr.sans.uri.length > 0) {
     return "the CSR may carry only DNS names and IP addresses";
   }
+  if (csr.commonName) {
+    const cn = csr.commonName.toLowerCase();
+    const named = [`dns:${cn}`, `ip:${cn}`].find((n) => want.has(n));
+    if (named === undefined) return "the CSR's common name must be one of the order's identifiers";
+    got.add(named);
+  }
   const missing = [...want].filter((w) => !got.has(w));
   const extra = [...got].filter((g) => !want.has(g));
   if (missing.length > 0 || extra.length > 0) {
     return `the CSR's names must equal the order's identifiers (missing: ${missing.join(", ") || "none"}; not in the order: ${extra.join(", ") || "none"})`;
-  }
-  if (csr.commonName) {
-    const cn = csr.commonName.toLowerCase();
-    if (!want.has(`dns:${cn}`) && !want.has(`ip:${cn}`)) {
-      return "the CSR's common name must be one of the order's identifiers";
-    }
   }
   return undefined;
 }

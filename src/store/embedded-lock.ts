@@ -91,6 +91,7 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
   }
   if (held.has(path)) throw inUse(path, process.pid);
   const settleBy = Date.now() + SETTLE_WAIT_MS;
+  const exitedBy = Date.now() + OWNER_EXIT_WAIT_MS;
   for (;;) {
     if (createLock(path)) {
       held.add(path);
@@ -111,7 +112,9 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
     }
     const owner = ownerOf(path);
     if (typeof owner === "object" && owner.pid !== process.pid && isRunning(owner)) {
-      throw inUse(path, owner.pid);
+      if (!isExiting(owner.pid) || Date.now() > exitedBy) throw inUse(path, owner.pid);
+      sleepMs(20);
+      continue;
     }
     // Gone since (released): create it again. Otherwise a dead owner's, or unreadable.
     if (owner !== "gone") {
@@ -256,9 +259,12 @@ function ownerOf(path: string): Owner | "empty" | "gone" {
   return second.trim() ? { pid, started: second.trim() } : { pid };
 }
 
-/** Whether the process that wrote the file still runs: its id is alive and started then. */
+/**
+ * Whether the process that wrote the file still runs: its id is alive, started then, and is not
+ * a zombie (it exited; its parent has not reaped it yet).
+ */
 function isRunning(owner: Owner): boolean {
-  if (!isAlive(owner.pid)) return false;
+  if (!isAlive(owner.pid) || statOf(owner.pid)?.state === "Z") return false;
   // An older certmint's file: its process is Node's, whatever program has the id now is not
   // unless it is (`sleep`, a shell after a reboot). Unreadable: taken to be.
   if (owner.started === undefined) return commandOf(owner.pid)?.includes("node") ?? true;
@@ -291,6 +297,38 @@ function processStart(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Process `pid`'s state letter and flags (proc(5): fields 3 and 9 of /proc/<pid>/stat);
+ * undefined without /proc or when it is gone.
+ */
+function statOf(pid: number): { state: string; flags: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0] ?? "", flags: Number(fields[6] ?? 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel's PF_EXITING: the process is being torn down (after a SIGKILL, say). */
+const PF_EXITING = 0x4;
+
+/** Whether process `pid` is exiting: torn down, or a zombie. */
+function isExiting(pid: number): boolean {
+  const stat = statOf(pid);
+  return stat !== undefined && (stat.state === "Z" || (stat.flags & PF_EXITING) !== 0);
+}
+
+/**
+ * How long a start waits for the lock's owner to finish exiting. A server killed with SIGKILL
+ * (an OOM kill, `kill -9`) takes a few hundred milliseconds to tear down its memory; a restart
+ * in that time was refused EMBEDDED_DATABASE_IN_USE, exit 2, "only a configuration change
+ * helps", and a supervisor that does not restart on exit 2 left the service down (an outside
+ * probe, stop 60 of 2026-12-08).
+ */
+const OWNER_EXIT_WAIT_MS = 10_000;
 
 function isAlive(pid: number): boolean {
   try {

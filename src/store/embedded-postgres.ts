@@ -13,12 +13,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { format } from "node:util";
-import { Worker } from "node:worker_threads";
-import type { PGlite } from "@electric-sql/pglite";
 import { StartUpFailure } from "../start-up-failure";
 import { EMBEDDED_LOCK_FILE, lockEmbeddedDatabase } from "./embedded-lock";
 import { embeddedPlace } from "./embedded-place";
+import { PGliteThread, type StartFailure } from "./embedded-thread";
 import { EmbeddedSessions } from "./embedded-wire";
 
 /**
@@ -137,8 +135,11 @@ export async function startEmbeddedPostgres(
   chmodSync(pgDir, 0o700);
   // Before PGlite touches a file: a second server on these files would corrupt them.
   const lock = lockEmbeddedDatabase(dataDir);
-  let db: PGlite;
-  const quiet = silenceConsole();
+  let db: PGliteThread;
+  let sessions: EmbeddedSessions | undefined;
+  // Set once pglite/ is known to hold no database (refuseDamagedDatabase): what a failed
+  // create leaves there is its own.
+  let creating = false;
   try {
     refuseInaccessibleFiles(pgDir);
     ownerOnly(pgDir);
@@ -147,12 +148,6 @@ export async function startEmbeddedPostgres(
     // one session on a small database needs far less, and the files are in the OS page cache
     // anyway. bench/embedded/memory.ts, on a restarted server: RSS 207 MiB after start and
     // 228-291 after 10 s of 16 clients issuing, instead of 332 and 410, at the same rate.
-    // Loaded here, not with this module: a server on a PostgreSQL server never needs PGlite,
-    // whose code held ~1 MiB of its heap from start-up on (fd-budget.ts reads this module).
-    const [{ PGlite }, { pg_trgm }] = await Promise.all([
-      import("@electric-sql/pglite"),
-      import("@electric-sql/pglite/contrib/pg_trgm"),
-    ]);
     const postgresqlconf = [
       `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
       `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
@@ -163,42 +158,53 @@ export async function startEmbeddedPostgres(
       // pglite/ was ever opened as a database, and it is made again.
       if (existsSync(staging)) emptyDirectory(pgDir);
       refuseDamagedDatabase(pgDir);
+      creating = true;
       await createDatabase(staging, pgDir, postgresqlconf);
     } else if (existsSync(staging)) {
       // Moved in whole before a kill left the staging directory behind.
       rmSync(staging, { recursive: true, force: true });
     }
-    db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
+    // PGlite runs on a thread of its own (embedded-thread.ts); a thread that stops while in
+    // use stops the database for good, as a PANIC does.
+    db = await PGliteThread.open(pgDir, postgresqlconf, (why) => sessions?.fail(why));
     ownerOnly(pgDir);
   } catch (err) {
+    // A create on pglite/ that failed part-way (a full disk) left files of a database without
+    // PG_VERSION, which every later start refused as damaged, to be restored from a backup that
+    // could not exist (an outside probe, stop 60 of 2026-12-08): nothing was ever stored there
+    // (refuseDamagedDatabase found no database before), so they go, and the next start creates
+    // it again.
+    if (creating && !existsSync(join(pgDir, "PG_VERSION"))) emptyDirectory(pgDir);
     lock.release();
-    throw withPgliteOutput(pgliteStartError(err, pgDir), quiet.lines);
-  } finally {
-    quiet.restore();
+    if (isStartFailure(err)) throw withPgliteOutput(pgliteStartError(err.error, pgDir), err.lines);
+    throw pgliteStartError(err, pgDir);
   }
-  const sessions = new EmbeddedSessions(
+  sessions = new EmbeddedSessions(
     db,
     events,
     embeddedPlace(pgDir, join(dataDir, EMBEDDED_LOCK_FILE)),
   );
+  const opened = sessions;
   return {
-    stream: () => sessions.connect(),
+    stream: () => opened.connect(),
     get sessionsOpened() {
-      return sessions.sessionsOpened;
+      return opened.sessionsOpened;
     },
     get failed() {
-      return sessions.failed;
+      return opened.failed;
     },
     async stop() {
       try {
         // After a PANIC a call into PGlite never returns: its files are left as the last
         // commit wrote them, and the next start recovers from them (embedded-panic.ts). Files
         // removed or replaced under it (embedded-place.ts) get no checkpoint either.
-        if (!sessions.failed) {
+        if (!opened.failed) {
           await db.close();
           ownerOnly(pgDir);
         }
       } finally {
+        // The thread ends either way; after a PANIC it is busy for good (embedded-panic.ts).
+        await db.terminate();
         lock.release();
       }
     },
@@ -208,40 +214,14 @@ export async function startEmbeddedPostgres(
 /**
  * PGlite writes to the console itself: a file it cannot write at start-up is printed with
  * console.error ("Error writing file /pglite/data/postgresql.conf ErrnoError {...}", errno 2
- * whatever the cause) before it throws, and its WebAssembly module binds console.log and
- * console.error for PostgreSQL's own output. On stderr that line came before certmint's one
- * line saying what to fix (pgliteStartError), which the README promises is all a refused start
+ * whatever the cause) before it throws. On stderr that line came before certmint's one line
+ * saying what to fix (pgliteStartError), which the README promises is all a refused start
  * prints (an outside probe, stop 46 of 2026-12-06: pglite/ made read-only). So while PGlite
- * starts, what it prints is kept instead (the last few lines, shortened) and goes with the
- * error into the fatal log line, not to stderr. The console methods are replaced by functions
- * that forward again once start-up is over: the module keeps the ones it bound then.
+ * starts, what it prints on its thread is kept instead (the last 20 lines, shortened:
+ * embedded-thread.ts) and goes with the error into the fatal log line, not to stderr.
  */
-const CONSOLE_METHODS = ["log", "info", "warn", "error", "debug", "trace"] as const;
-const KEPT_LINES = 20;
-const KEPT_LINE_CHARS = 500;
-
-function silenceConsole(): { lines: string[]; restore(): void } {
-  const lines: string[] = [];
-  let silenced = true;
-  const originals = CONSOLE_METHODS.map((name) => [name, console[name]] as const);
-  for (const [name, original] of originals) {
-    console[name] = (...args: unknown[]) => {
-      if (!silenced) {
-        original.apply(console, args);
-        return;
-      }
-      if (lines.length === KEPT_LINES) lines.shift();
-      lines.push(format(...args).slice(0, KEPT_LINE_CHARS));
-    };
-  }
-  return {
-    lines,
-    restore() {
-      silenced = false;
-      for (const [name, original] of originals) console[name] = original;
-    },
-  };
-}
+const isStartFailure = (err: unknown): err is StartFailure =>
+  typeof err === "object" && err !== null && "lines" in err && "error" in err;
 
 /**
  * PGlite's own words about a failed start, for the log (never stderr; see silenceConsole): the
@@ -264,7 +244,9 @@ export const EMBEDDED_STAGING_DIR = "pglite.creating";
  * start refused as a damaged database to restore from a backup that could not exist (an
  * outside probe). pglite/ itself stays where it is (a mount point or a link the operator made);
  * only its entries move. When initdb fails, nothing moves: the create that follows, on pglite/,
- * meets the failure again and reports it (pgliteStartError).
+ * meets the failure again and reports it (pgliteStartError), or succeeds (pglite/ a disk of its
+ * own with room, the data directory's full); a create there that fails takes its files away
+ * again (startEmbeddedPostgres).
  */
 async function createDatabase(staging: string, pgDir: string, postgresqlconf: string) {
   rmSync(staging, { recursive: true, force: true });
@@ -294,48 +276,16 @@ function emptyDirectory(dir: string): void {
  * 2026-12-05; `node` on this machine: a 5.3 s stall, against 57 ms with the thread, and the
  * open that follows 0.5 s). The thread ends with it, and with this process: no process outlives
  * the server to write the files after embedded.pid is released. Whatever goes wrong on the
- * thread, the in-process create that follows meets it again and reports it (pgliteStartError).
+ * thread, the create that follows on pglite/ meets it again and reports it (pgliteStartError).
  */
-function initdbOffThread(pgDir: string, postgresqlconf: string): Promise<void> {
-  return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(INITDB_SOURCE, {
-        eval: true,
-        workerData: {
-          pgDir,
-          postgresqlconf,
-          pglite: require.resolve("@electric-sql/pglite"),
-          pgTrgm: require.resolve("@electric-sql/pglite/contrib/pg_trgm"),
-        },
-      });
-    } catch {
-      resolve();
-      return;
-    }
-    const done = () => {
-      void worker.terminate().finally(resolve);
-    };
-    worker.once("message", done);
-    worker.once("error", done);
-    worker.once("exit", () => resolve());
-  });
+async function initdbOffThread(pgDir: string, postgresqlconf: string): Promise<void> {
+  try {
+    const created = await PGliteThread.open(pgDir, postgresqlconf, () => {});
+    await created.close();
+  } catch {
+    // The create that follows, on pglite/, meets it again and reports it (startEmbeddedPostgres).
+  }
 }
-
-/**
- * The thread's code, evaluated: PGlite's CommonJS build, by the paths this process resolved.
- * Its console is silent (a worker's is the process's stdout and stderr): whatever PGlite says
- * there, the in-process create that follows meets again (silenceConsole).
- */
-const INITDB_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-for (const name of ["log", "info", "warn", "error", "debug", "trace"]) console[name] = () => {};
-const { PGlite } = require(workerData.pglite);
-const { pg_trgm } = require(workerData.pgTrgm);
-PGlite.create(workerData.pgDir, { extensions: { pg_trgm }, postgresqlconf: workerData.postgresqlconf })
-  .then((db) => db.close())
-  .then(() => parentPort.postMessage("created"), () => parentPort.postMessage("failed"));
-`;
 
 /**
  * A database directory without PG_VERSION is new, unless initdb got past writing it: initdb
@@ -375,10 +325,10 @@ function pgliteStartError(err: unknown, pgDir: string): unknown {
   const errno = (err as { errno?: unknown } | null)?.errno;
   if (!(err instanceof Error) && typeof errno === "number") {
     const known = EMSCRIPTEN_ERRNO[errno];
-    const error = new Error(
-      `the embedded database in ${pgDir} cannot be created or opened (${known ?? `file system error ${errno}`})`,
-    );
-    return known ? Object.assign(error, { code: known.split(":")[0] }) : error;
+    const message = `the embedded database in ${pgDir} cannot be created or opened (${known ?? `file system error ${errno}`})`;
+    // Its cause is outside certmint (a full disk, a permission): one line, no stack trace, exit
+    // 1 (freeing space or fixing the mode, then starting again, cures it).
+    return known ? new StartUpFailure(message, 1, known.split(":")[0]) : new Error(message);
   }
   if (err instanceof StartUpFailure) return err;
   const free = freeBytes(pgDir);
@@ -393,11 +343,10 @@ function pgliteStartError(err: unknown, pgDir: string): unknown {
     );
   }
   if (free === undefined || free >= WAL_SEGMENT_BYTES) return err;
-  return Object.assign(
-    new Error(
-      `the embedded database in ${pgDir} cannot be opened: its disk is full or nearly (${free} bytes free); free space on it, then start again (PGlite: ${what})`,
-    ),
-    { code: "ENOSPC", cause: err },
+  return new StartUpFailure(
+    `the embedded database in ${pgDir} cannot be opened: its disk is full or nearly (${free} bytes free); free space on it, then start again (PGlite: ${what})`,
+    1,
+    "ENOSPC",
   );
 }
 

@@ -1,11 +1,12 @@
 import { Duplex } from "node:stream";
-import type { PGlite } from "@electric-sql/pglite";
 import { PanicScanner } from "./embedded-panic";
 import type { EmbeddedPlace } from "./embedded-place";
+import type { EmbeddedEngine } from "./embedded-thread";
 
 /**
  * The embedded database's only door: node-postgres connections made inside this process,
- * whose bytes go straight into PGlite's wire-protocol entry point (`execProtocolRawStream`).
+ * whose bytes go straight into PGlite's wire-protocol entry point (`execProtocolRawStream`), on
+ * PGlite's own thread (embedded-thread.ts).
  * Nothing listens on a port or a socket file, so no other process, of any user, can reach
  * the database (issue 10 item 2: pglite-socket on a loopback port had no authentication).
  *
@@ -38,7 +39,7 @@ export class EmbeddedSessions {
   private failure?: EmbeddedDatabaseFailed;
 
   constructor(
-    private readonly db: PGlite,
+    private readonly db: EmbeddedEngine,
     private readonly events: {
       opened?(session: number): void;
       closed?(session: number): void;
@@ -96,7 +97,7 @@ export class EmbeddedSessions {
     await previous;
     try {
       if (this.failure) throw this.failure;
-      await this.db.runExclusive(() => resetSession(this.db));
+      await this.db.reset();
     } catch (err) {
       release();
       throw err;
@@ -147,7 +148,7 @@ class EmbeddedConnection extends Duplex {
   private readonly panics = new PanicScanner();
 
   constructor(
-    private readonly db: PGlite,
+    private readonly db: EmbeddedEngine,
     private readonly attach: () => Promise<() => void>,
     private readonly sessions: Pick<EmbeddedSessions, "failed" | "fail" | "placeChanged">,
   ) {
@@ -213,14 +214,18 @@ class EmbeddedConnection extends Duplex {
     this.release?.();
   }
 
-  /** Executes every complete message in the buffer, in order. */
+  /**
+   * Executes every complete message in the buffer, in order: those after the start-up as one
+   * batch on PGlite's thread (one round trip for node-postgres's Parse, Bind, Execute, Sync).
+   */
   private async drainMessages(): Promise<void> {
     await this.attached;
+    const batch: Buffer[] = [];
     for (;;) {
       // A closed connection's leftovers never reach the next connection's session.
       if (this.finished) return;
       const length = this.nextMessageLength();
-      if (length === undefined || this.pending.length < length) return;
+      if (length === undefined || this.pending.length < length) break;
       const message = this.pending.subarray(0, length);
       this.pending = this.pending.subarray(length);
       if (!this.started) {
@@ -234,29 +239,29 @@ class EmbeddedConnection extends Duplex {
         }
         if (code !== PROTOCOL_3) throw new Error(`unsupported startup code ${code}`);
       }
-      // After a PANIC, a call into PGlite never returns (embedded-panic.ts).
-      const failed = this.sessions.failed;
-      if (failed) throw failed;
-      const answer: Buffer[] = [];
-      await this.db.runExclusive(() =>
-        this.db.execProtocolRawStream(new Uint8Array(message), {
-          // PGlite hands out a view of its own buffer: copy before it is reused.
-          onRawData: (data) => {
-            this.panics.feed(data);
-            answer.push(Buffer.from(data));
-          },
-        }),
-      );
-      if (this.panics.panic !== undefined) {
-        this.answer(answer);
-        throw this.sessions.fail(afterPanic(this.panics.panic));
-      }
-      // A commit into files no longer where they were opened is not acknowledged: the answer
-      // is dropped and the connection fails (embedded-place.ts).
-      const moved = this.sessions.placeChanged();
-      if (moved !== undefined) throw this.sessions.fail(moved);
-      this.answer(answer);
+      batch.push(message);
     }
+    if (batch.length === 0) return;
+    // After a PANIC, a call into PGlite never returns (embedded-panic.ts).
+    const failed = this.sessions.failed;
+    if (failed) throw failed;
+    let answer: Buffer;
+    try {
+      answer = await this.db.exec(batch);
+    } catch (err) {
+      // The thread stopped meanwhile: the reason calls get is the database's (an outage).
+      throw this.sessions.failed ?? err;
+    }
+    this.panics.feed(answer);
+    if (this.panics.panic !== undefined) {
+      this.answer([answer]);
+      throw this.sessions.fail(afterPanic(this.panics.panic));
+    }
+    // A commit into files no longer where they were opened is not acknowledged: the answer
+    // is dropped and the connection fails (embedded-place.ts).
+    const moved = this.sessions.placeChanged();
+    if (moved !== undefined) throw this.sessions.fail(moved);
+    this.answer([answer]);
   }
 
   private answer(chunks: Buffer[]): void {
@@ -269,47 +274,4 @@ class EmbeddedConnection extends Duplex {
     if (!this.started) return this.pending.length >= 8 ? this.pending.readInt32BE(0) : undefined;
     return this.pending.length >= 5 ? 1 + this.pending.readInt32BE(1) : undefined;
   }
-}
-
-/** Returns the session to the state of a new one, whatever the last connection left. */
-async function resetSession(db: PGlite): Promise<void> {
-  // Sync ends an extended-protocol batch that failed and is skipping messages until Sync.
-  await run(db, Buffer.from([0x53, 0, 0, 0, 4]));
-  if (db.isInTransaction()) await run(db, simpleQuery("ROLLBACK"));
-  await run(db, simpleQuery("DISCARD ALL"));
-  if (db.isInTransaction()) throw new Error("the embedded database session could not be reset");
-}
-
-/** A simple Query message ('Q', Int32 length, the SQL, NUL). */
-function simpleQuery(sql: string): Buffer {
-  const text = Buffer.from(`${sql}\0`, "utf8");
-  const header = Buffer.alloc(5);
-  header.write("Q", 0, "ascii");
-  header.writeInt32BE(4 + text.length, 1);
-  return Buffer.concat([header, text]);
-}
-
-/** Runs protocol messages whose answer is only checked for an ErrorResponse ('E'). */
-async function run(db: PGlite, message: Buffer): Promise<void> {
-  const answer: Buffer[] = [];
-  await db.execProtocolRawStream(new Uint8Array(message), {
-    onRawData: (data) => answer.push(Buffer.from(data)),
-  });
-  const bytes = Buffer.concat(answer);
-  for (let at = 0; at + 5 <= bytes.length; at += 1 + bytes.readInt32BE(at + 1)) {
-    if (bytes[at] === 0x45) {
-      throw new Error(`resetting the embedded database session failed: ${errorText(bytes, at)}`);
-    }
-  }
-}
-
-/** The message field ('M') of an ErrorResponse. */
-function errorText(bytes: Buffer, at: number): string {
-  const end = at + 1 + bytes.readInt32BE(at + 1);
-  for (let i = at + 5; i < end && bytes[i] !== 0; ) {
-    const zero = bytes.indexOf(0, i + 1);
-    if (bytes[i] === 0x4d) return bytes.toString("utf8", i + 1, zero);
-    i = zero + 1;
-  }
-  return "unknown error";
 }

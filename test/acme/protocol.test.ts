@@ -660,6 +660,52 @@ describe("ACME protocol", () => {
     const email = await c.post(c.dir.newOrder!, { identifiers: [{ type: "email", value: "a@b" }] });
     expect(email.json.type).toBe(`${ACME}unsupportedIdentifier`);
   });
+  it("finalizes a CSR that names its identifier in the common name alone (RFC 8555 7.4), with the name in the certificate's SANs", async () => {
+    const c = client();
+    await c.register();
+    const order = await validatedOrder(c, "cn-only.acme.localhost");
+    // No subjectAltName extension: "either in the commonName ... or in an extensionRequest".
+    const csr = opensslCsr("/CN=cn-only.acme.localhost", []);
+    const done = await c.post(order.json.finalize as string, { csr: b64u(pemToDer(csr.csrPem)) });
+    expect(done.json.status, done.text).toBe("valid");
+    const leaf = verifyBundle((await c.post(done.json.certificate as string, "")).text, s.rootPem);
+    expect(leaf.subject).toBe("CN=cn-only.acme.localhost");
+    expect(leaf.subjectAltName).toBe("DNS:cn-only.acme.localhost");
+
+    // A common name outside the order is still refused, SANs or not.
+    const other = await validatedOrder(c, "cn-other.acme.localhost");
+    const wrong = opensslCsr("/CN=elsewhere.acme.localhost", []);
+    const refused = await c.post(other.json.finalize as string, {
+      csr: b64u(pemToDer(wrong.csrPem)),
+    });
+    expect(refused.json.type).toBe(`${ACME}badCSR`);
+    expect(refused.json.detail).toContain("common name must be one of the order's identifiers");
+  });
+
+  it("refuses to deactivate an authorization that is no longer pending or valid (RFC 8555 7.1.6)", async () => {
+    const c = client();
+    await c.register();
+    const { authzUrl, http01 } = await answeredOrder(c, "failed-authz.acme.localhost");
+    answer = (_path, res) => res.end("not the key authorization");
+    await c.post(http01.url, {});
+    await waitFor(
+      "the authorization to fail",
+      async () => (await c.post(authzUrl, "")).json.status === "invalid",
+    );
+    const refused = await c.post(authzUrl, { status: "deactivated" });
+    expect([refused.status, refused.json.type]).toEqual([400, `${ACME}malformed`]);
+    expect(refused.json.detail).toContain("this one is invalid");
+    const [row] = await s.h.db.query<{ status: string }>(
+      "select status from acme_authorization where id = $1",
+      [authzUrl.split("/").at(-1)],
+    );
+    expect(row?.status).toBe("invalid");
+    // A valid one still can be.
+    const valid = await validatedOrder(c, "valid-authz.acme.localhost");
+    const validAuthz = (valid.json.authorizations as string[])[0]!;
+    const deactivated = await c.post(validAuthz, { status: "deactivated" });
+    expect([deactivated.status, deactivated.json.status]).toEqual([200, "deactivated"]);
+  });
 });
 
 describe("ACME validation targets and rate limits", () => {

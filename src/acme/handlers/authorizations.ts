@@ -135,6 +135,14 @@ export async function getAuthorization(x: AcmeExchange, id: string): Promise<Acm
     const payload = request.payload as Record<string, unknown>;
     if (payload.status !== "deactivated")
       throw malformed('an authorization may only be "deactivated"');
+    // RFC 8555 7.1.6: only a pending or valid authorization becomes deactivated; the others
+    // are final (until stop 60 of 2026-12-08 an invalid one answered 200, unchanged, which a
+    // client read as done: an outside probe).
+    if (authz.status !== "pending" && authz.status !== "valid") {
+      throw malformed(
+        `only a pending or valid authorization can be deactivated (RFC 8555 7.1.6); this one is ${authz.status}`,
+      );
+    }
     await x.ctx.store.acme.deactivateAuthorization(authz.id, x.now);
     authz = (await x.ctx.store.acme.authorization(authz.id))!;
   }

@@ -24,6 +24,7 @@ import {
   requestView,
 } from "../repositories";
 import { policyRefusal } from "./check";
+import { CLAIM_TAKEOVER_AFTER_MS } from "./claims";
 import { requestNamed } from "./find";
 import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
@@ -92,6 +93,23 @@ export async function approve(
   }
   const request = await requestNamed(deps, waiting.id);
 
+  try {
+    return await planSignAndStore(deps, call, request, waiting);
+  } catch (err) {
+    // The call ends with the request possibly still claimed (an outage while it signed): the
+    // approver's retry to this process may take it over at once (finishClaimed).
+    noteAbandonedClaim(request);
+    throw err;
+  }
+}
+
+/** Steps 3 and 4 of approve, on the request it claimed. */
+async function planSignAndStore(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+  waiting: CertificateRequest,
+): Promise<CertificateRequestView> {
   // 3. Plan and check.
   let plan: Awaited<ReturnType<typeof planFromStored>>;
   try {
@@ -280,13 +298,32 @@ function lockedStanding(requester: LockedRequester | null): CallerStanding {
   return { state: "ACTIVE" };
 }
 
+export { CLAIM_TAKEOVER_AFTER_MS };
+
 /**
- * How long after an approval claimed a request (PENDING, serial reserved) another approval may
- * take it over. A claim younger than this is an approval under way: the claiming call plans,
- * may generate an RSA key, and then takes the request's lock to sign, so a free lock alone does
- * not tell a claim in progress from one whose call is gone.
+ * Claims whose approval call in this process ended with an error while the request may still
+ * be claimed (a database outage while it was planned, signed or stored: the call answered
+ * UNAVAILABLE), by request id, with the claim's time. Such a claim has no call under way here,
+ * so an approval of it on this process takes it over at once instead of after
+ * CLAIM_TAKEOVER_AFTER_MS: until stop 60 of 2026-12-08 the approver's retry, as the outage's
+ * RetryInfo asked, was refused "an approval of it is under way" for two minutes (an outside
+ * probe). Another process cannot know, and waits the two minutes. Bounded: the oldest go first.
  */
-export const CLAIM_TAKEOVER_AFTER_MS = 120_000;
+const abandonedClaims = new Map<string, number>();
+const ABANDONED_CLAIMS_KEPT = 10_000;
+
+function noteAbandonedClaim(request: Pick<CertificateRequest, "id" | "updatedAt">): void {
+  abandonedClaims.delete(request.id);
+  if (abandonedClaims.size >= ABANDONED_CLAIMS_KEPT) {
+    const oldest = abandonedClaims.keys().next();
+    if (!oldest.done) abandonedClaims.delete(oldest.value);
+  }
+  abandonedClaims.set(request.id, request.updatedAt.getTime());
+}
+
+/** Whether this claim is one this process's approval call left (noteAbandonedClaim). */
+const abandonedHere = (request: Pick<CertificateRequest, "id" | "updatedAt">): boolean =>
+  abandonedClaims.get(request.id) === request.updatedAt.getTime();
 
 /**
  * Approve of a PENDING request: an approver claimed it (its serial is reserved), and that call
@@ -309,10 +346,11 @@ async function finishClaimed(
   request: CertificateRequest,
 ): Promise<CertificateRequestView> {
   const age = deps.now().getTime() - request.updatedAt.getTime();
-  if (age < CLAIM_TAKEOVER_AFTER_MS) {
+  if (age < CLAIM_TAKEOVER_AFTER_MS && !abandonedHere(request)) {
     throw notPendingApproval(
       request,
       `: an approval of it is under way (claimed at ${request.updatedAt.toISOString()}); if it does not finish, approve it again after ${new Date(request.updatedAt.getTime() + CLAIM_TAKEOVER_AFTER_MS).toISOString()}`,
+      Math.ceil((CLAIM_TAKEOVER_AFTER_MS - age) / 1000),
     );
   }
   if ((await statusOnceFree(deps, call, request.id)) !== "PENDING") {
@@ -676,11 +714,13 @@ function caWaitRefusal(
   );
 }
 
-function notPendingApproval(request: CertificateRequest, more = "") {
+function notPendingApproval(request: CertificateRequest, more = "", retryAfterSeconds?: number) {
   return failedPrecondition(
     "REQUEST_NOT_PENDING_APPROVAL",
     `certificate request ${request.id} is ${request.status}, not PENDING_APPROVAL${more}`,
     {
+      // A claim that may be taken over later: when (RetryInfo).
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
       preconditions: [
         {
           type: "REQUEST_STATUS",

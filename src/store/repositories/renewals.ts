@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { CLAIM_TAKEOVER_AFTER_MS } from "../../issuance/certificates/claims";
 import type {
   ClaimedCertificate,
   RenewalRepository,
@@ -19,13 +20,21 @@ const DUE = `"c"."auto_renew_at" <= ? and "c"."renewed_by_id" is null
 /**
  * A certificate nobody is renewing now and whose backoff (if it failed) is over; one waiting
  * for an approver only once its renewal request was rejected (or failed at approval): the
- * attempt then replays that request, is recorded FAILED, and the next one asks again.
+ * attempt then replays that request, is recorded FAILED, and the next one asks again. Or once
+ * an approval claimed its request (PENDING) longer ago than CLAIM_TAKEOVER_AFTER_MS (the third
+ * parameter: now less that) and never finished it: the attempt's replay of its request_id
+ * takes the claim over and finishes the approval, as the requester's replay would (replay.ts).
+ * Until stop 60 of 2026-12-08 such a claim, left by an approval whose call failed in a
+ * database blip, kept the certificate AWAITING_APPROVAL until it expired, with no event (an
+ * outside probe): the renewer is the requester, and nothing else replays its request.
  */
 const FREE = `("c"."renewal_lease_until" is null or "c"."renewal_lease_until" <= ?)
     and ("c"."renewal_retry_at" is null or "c"."renewal_retry_at" <= ?)
     and ("c"."renewal_state" is distinct from 'AWAITING_APPROVAL'
          or exists (select 1 from "certificate_request" "r"
-                     where "r"."id" = "c"."renewal_request_id" and "r"."status" in ('REJECTED', 'FAILED')))`;
+                     where "r"."id" = "c"."renewal_request_id"
+                       and ("r"."status" in ('REJECTED', 'FAILED')
+                            or ("r"."status" = 'PENDING' and "r"."updated_at" <= ?))))`;
 
 /**
  * The claim, fair between profiles (probe39 MEDIUM-5: in plain auto_renew_at order one
@@ -118,7 +127,8 @@ export function claimParams(
   leaseUntil: Date,
   afterProfileId: string | null,
 ): unknown[] {
-  const dueAndFree = [now, now, now, now];
+  const claimedBefore = new Date(now.getTime() - CLAIM_TAKEOVER_AFTER_MS);
+  const dueAndFree = [now, now, now, now, claimedBefore];
   return [afterProfileId, ...dueAndFree, ...dueAndFree, limit, limit, ...dueAndFree, leaseUntil];
 }
 
