@@ -167,14 +167,14 @@ export function outageError(err: unknown): CertmintError | undefined {
         "unavailable",
         "DATABASE_UNAVAILABLE",
         condition
-          ? `certmint's database could not run this call's statement right now: ${condition} (an operator of certmint must fix that); retry later (a retry with the same request_id never issues twice)`
-          : "certmint's database could not run this call's statement right now (it was cancelled or the database is short of a resource; the server log has the cause); retry shortly (a retry with the same request_id never issues twice)",
+          ? `certmint's database could not run this call's statement right now: ${condition} (an operator of certmint must fix that); retry later (retrying is safe: a call repeated with the same request_id never issues twice)`
+          : "certmint's database could not run this call's statement right now (it was cancelled or the database is short of a resource; the server log has the cause); retry shortly (retrying is safe: a call repeated with the same request_id never issues twice)",
         { retryAfterSeconds: OUTAGE_RETRY_SECONDS, metadata: { sqlstate: cause } },
       )
     : new CertmintError(
         "unavailable",
         "DATABASE_UNAVAILABLE",
-        "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
+        "certmint cannot reach its database right now; retry shortly (retrying is safe: a call repeated with the same request_id never issues twice)",
         { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
       );
 }
@@ -203,7 +203,7 @@ export function conflictError(err: unknown): CertmintError | undefined {
   return new CertmintError(
     "aborted",
     "TRANSACTION_CONFLICT",
-    "the call's transaction lost a race with another and was rolled back, nothing changed; retry it (a retry with the same request_id never issues twice)",
+    "the call's transaction lost a race with another and was rolled back, nothing changed; retry it (retrying is safe: a call repeated with the same request_id never issues twice)",
     { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
   );
 }

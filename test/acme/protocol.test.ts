@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, randomUUID } from "node:
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:tls";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { opensslCsr } from "../support/fixtures";
 import { call } from "../support/harness";
@@ -195,6 +196,54 @@ describe("ACME protocol", () => {
       [a.kid!.split("/").at(-1)],
     );
     expect(after?.key_thumbprint).toBe(before?.key_thumbprint);
+  });
+
+  it("a rollover that loses a race for the key is answered 409 with the winner's Location (RFC 8555 7.3.5)", async () => {
+    const a = client();
+    await a.register();
+    const b = client();
+    await b.register();
+    const fresh = client("ES384");
+    const header = b64u(
+      JSON.stringify({
+        alg: fresh.kind,
+        jwk: publicJwk(fresh.key.publicKey),
+        url: a.dir.keyChange,
+      }),
+    );
+    const payload = b64u(JSON.stringify({ account: a.kid, oldKey: publicJwk(a.key.publicKey) }));
+    const inner = {
+      protected: header,
+      payload,
+      signature: b64u(jwsSign(fresh.kind, fresh.key.privateKey, `${header}.${payload}`)),
+    };
+    // The winner: b's rollover to the same key, committed while a's waits on the unique index.
+    const winner = new Client({ connectionString: s.h.db.url });
+    await winner.connect();
+    try {
+      await winner.query("begin");
+      await winner.query(
+        "update acme_account set jwk = $1::jsonb, key_thumbprint = $2 where id = $3",
+        [
+          JSON.stringify(publicJwk(fresh.key.publicKey)),
+          thumbprint(publicJwk(fresh.key.publicKey)),
+          b.kid!.split("/").at(-1),
+        ],
+      );
+      const losing = a.post(a.dir.keyChange!, inner);
+      await waitFor("a's rollover to wait for the winner", async () => {
+        const waiting = await s.h.db.query(
+          `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update acme_account set jwk%'`,
+        );
+        return waiting.length > 0;
+      });
+      await winner.query("commit");
+      const lost = await losing;
+      expect([lost.status, lost.json.type]).toEqual([409, `${ACME}malformed`]);
+      expect(lost.headers.location).toBe(b.kid);
+    } finally {
+      await winner.end();
+    }
   });
 
   it("keeps each account to its own orders: another's reads exactly as a missing one", async () => {

@@ -121,6 +121,25 @@ describe("claims left by approvals whose calls failed", () => {
     expect(Number(stored!.n)).toBe(1);
   });
 
+  it("the approver's retry after the requester's replay finished its claim answers OK, as for an approval it finished itself", async () => {
+    const requestId = "stop60-replayed";
+    const request = {
+      ...attrRequest("gated", { cn: "replayed.example.com", dns: ["replayed.example.com"] }),
+      requestId,
+    };
+    const waiting = await issue(h, request);
+    const id = waiting.certificateRequestId;
+    await arm();
+    expect((await rpcError(approve(id))).code).toBe(UNAVAILABLE);
+    // The requester's replay finishes the claim (as that approval).
+    const replayed = await issue(h, request);
+    expect(replayed.status).toBe(ISSUED);
+    // The approver's retry: its approval happened.
+    const retried = await approve(id);
+    expect(retried.status).toBe(ISSUED);
+    expect(retried.certificateId).toBe(replayed.certificate!.certificateId);
+  });
+
   it("a claim no call of this server left is still someone's approval under way: refused, with when to retry", async () => {
     const waiting = await issue(
       h,

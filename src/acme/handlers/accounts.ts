@@ -336,9 +336,16 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
       await auditAs(x, account, "keyChange", tx, { type: "acme_account", id: account.id });
     });
   } catch (err) {
-    // Another rollover to the same key won the race (the unique (profile, key) index).
+    // Another rollover to the same key won the race (the unique (profile, key) index): 409 with
+    // the winner's Location, as above (until stop 60 of 2026-12-08 without it: an outside probe).
     if (!(err instanceof UniqueConflict)) throw err;
-    throw new AcmeProblem("malformed", "the new key belongs to another account", 409);
+    const winner = await x.ctx.store.acme.accountByKey(x.profile.id, newKey.thumbprint);
+    throw new AcmeProblem(
+      "malformed",
+      "the new key belongs to another account",
+      409,
+      winner ? { location: x.urls.account(winner.id) } : undefined,
+    );
   }
   x.ctx.logger.info({ account: account.id }, "ACME account key rolled over");
   const updated = await x.ctx.store.acme.account(account.id);
