@@ -254,8 +254,14 @@ export function unary<Req, Res>(
       }
       settleRows?.(response);
       if (mutating && !s.auditRecordId) {
-        // A change whose use case wrote no record (or a replay that changed nothing).
-        await security.recordOutcome(s, { statusCode: 0, errorReason: "" });
+        // A change whose use case wrote no record (or a replay that changed nothing), naming
+        // the request it answered when there is one: until stop 60 of 2026-12-08 a replay's
+        // record named nothing, and could not be tied to its certificate (an outside probe).
+        await security.recordOutcome(
+          s,
+          { statusCode: 0, errorReason: "" },
+          requestAnswered(response),
+        );
       }
       return response;
     };
@@ -321,6 +327,12 @@ function resourceOf(err: unknown): AuditResource | undefined {
   return certificateRequestId
     ? { type: "certificate_request", id: certificateRequestId }
     : undefined;
+}
+
+/** The certificate request an answer is about (IssueCertificate's, RenewCertificate's). */
+function requestAnswered(response: unknown): AuditResource | undefined {
+  const id = (response as { certificateRequestId?: unknown } | null)?.certificateRequestId;
+  return typeof id === "string" && id !== "" ? { type: "certificate_request", id } : undefined;
 }
 
 /** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */
