@@ -997,9 +997,10 @@ func (x *RenewCertificateRequest) GetValidateOnly() bool {
 // RenewCertificateResponse returns the successor certificate.
 type RenewCertificateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The certificate request of the renewal.
+	// The certificate request of the renewal. Empty for validate_only.
 	CertificateRequestId string `protobuf:"bytes,1,opt,name=certificate_request_id,json=certificateRequestId,proto3" json:"certificate_request_id,omitempty"`
-	// ISSUED, or PENDING_APPROVAL when the profile needs approval.
+	// ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+	// (every check passed, nothing was stored).
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The new certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`

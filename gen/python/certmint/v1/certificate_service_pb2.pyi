@@ -578,9 +578,11 @@ class RenewCertificateResponse(google.protobuf.message.Message):
     CERTIFICATE_FIELD_NUMBER: builtins.int
     PRIVATE_KEY_PEM_FIELD_NUMBER: builtins.int
     certificate_request_id: builtins.str
-    """The certificate request of the renewal."""
+    """The certificate request of the renewal. Empty for validate_only."""
     status: Global___CertificateRequestStatus.ValueType
-    """ISSUED, or PENDING_APPROVAL when the profile needs approval."""
+    """ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+    (every check passed, nothing was stored).
+    """
     private_key_pem: builtins.str
     """The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
     IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores

@@ -613,9 +613,12 @@ export interface RenewCertificateRequest {
 
 /** RenewCertificateResponse returns the successor certificate. */
 export interface RenewCertificateResponse {
-  /** The certificate request of the renewal. */
+  /** The certificate request of the renewal. Empty for validate_only. */
   certificateRequestId: string;
-  /** ISSUED, or PENDING_APPROVAL when the profile needs approval. */
+  /**
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
+   */
   status: CertificateRequestStatus;
   /** The new certificate, when ISSUED. */
   certificate?:

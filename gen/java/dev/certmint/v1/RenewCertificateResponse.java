@@ -55,7 +55,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object certificateRequestId_ = "";
   /**
    * <pre>
-   * The certificate request of the renewal.
+   * The certificate request of the renewal. Empty for validate_only.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -76,7 +76,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The certificate request of the renewal.
+   * The certificate request of the renewal. Empty for validate_only.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -101,7 +101,8 @@ private static final long serialVersionUID = 0L;
   private int status_ = 0;
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -112,7 +113,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -625,7 +627,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object certificateRequestId_ = "";
     /**
      * <pre>
-     * The certificate request of the renewal.
+     * The certificate request of the renewal. Empty for validate_only.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -645,7 +647,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate request of the renewal.
+     * The certificate request of the renewal. Empty for validate_only.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -666,7 +668,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate request of the renewal.
+     * The certificate request of the renewal. Empty for validate_only.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -683,7 +685,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate request of the renewal.
+     * The certificate request of the renewal. Empty for validate_only.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -697,7 +699,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate request of the renewal.
+     * The certificate request of the renewal. Empty for validate_only.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -717,7 +719,8 @@ private static final long serialVersionUID = 0L;
     private int status_ = 0;
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -728,7 +731,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -743,7 +747,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -756,7 +761,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -774,7 +780,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>

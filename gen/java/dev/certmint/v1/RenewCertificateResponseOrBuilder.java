@@ -9,7 +9,7 @@ public interface RenewCertificateResponseOrBuilder extends
 
   /**
    * <pre>
-   * The certificate request of the renewal.
+   * The certificate request of the renewal. Empty for validate_only.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -18,7 +18,7 @@ public interface RenewCertificateResponseOrBuilder extends
   java.lang.String getCertificateRequestId();
   /**
    * <pre>
-   * The certificate request of the renewal.
+   * The certificate request of the renewal. Empty for validate_only.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -29,7 +29,8 @@ public interface RenewCertificateResponseOrBuilder extends
 
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -38,7 +39,8 @@ public interface RenewCertificateResponseOrBuilder extends
   int getStatusValue();
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
